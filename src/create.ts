@@ -1,0 +1,182 @@
+import {
+  initTRPC,
+  type AnyMiddlewareFunction,
+  type TRPCProcedureBuilder,
+  type TRPCUnsetMarker,
+} from "@trpc/server";
+
+import { Authenticator } from "./authentication/authenticator.js";
+import { ConfigurationError, type ScopeMatch, toTRPCError, CognitoM2MError } from "./errors.js";
+import { silentLogger } from "./logger.js";
+import { resolveOptions, type CognitoM2MOptions } from "./options.js";
+import { ANONYMOUS_USER, ServicePrincipal, ServicePrincipalProxyUser } from "./principal.js";
+import {
+  AUTH_STATE,
+  type AuthenticatedContext,
+  type AuthState,
+  type CognitoM2MContext,
+  type CognitoProcedureMeta,
+  type ContextUser,
+} from "./trpc/context.js";
+import { findAuthState } from "./trpc/helpers.js";
+import { enforcePolicy, requirePrincipal, type Policy, type ScopeMaps } from "./trpc/policy.js";
+import { registerPolicy } from "./trpc/registry.js";
+import { createTokenVerification } from "./verification/index.js";
+
+/** A procedure builder to add with `.concat()`; its resolvers see a non-null principal. */
+export type MachineProcedureBuilder<O extends CognitoM2MOptions> = TRPCProcedureBuilder<
+  CognitoM2MContext<O>,
+  CognitoProcedureMeta,
+  AuthenticatedContext<O>,
+  TRPCUnsetMarker,
+  TRPCUnsetMarker,
+  TRPCUnsetMarker,
+  TRPCUnsetMarker,
+  false,
+  unknown
+>;
+
+/** Options of the scope builders. */
+export interface ScopeBuilderOptions {
+  /** `"all"` or `"any"`; defaults to the instance's `defaultScopeMatch`. */
+  match?: ScopeMatch;
+}
+
+/** Options of {@link CognitoM2M.scopeMapProcedure}. */
+export interface ScopeMapBuilderOptions extends ScopeBuilderOptions {
+  /** Deny calls the maps do not cover (default `false`: they only need authentication). */
+  strict?: boolean;
+}
+
+/** An instance made by {@link createCognitoM2M}. */
+export interface CognitoM2M<O extends CognitoM2MOptions = CognitoM2MOptions> {
+  /**
+   * The tRPC `createContext` for any adapter: reads `Authorization` (Node `req`, Fetch
+   * `Request`, aws-lambda `event`) or websocket/SSE `connectionParams`.
+   */
+  createContext(opts?: unknown): Promise<CognitoM2MContext<O>>;
+  /** Verifies the bearer token of a header source; `null` when none is presented. */
+  authenticate(headersOrRequest: unknown): Promise<ServicePrincipal | null>;
+  /** A context for `createCaller` and tests, for `principal` (or none). */
+  contextFor(principal: ServicePrincipal | null, user?: ContextUser<O>): CognitoM2MContext<O>;
+  /** Fetches Cognito's signing keys now; rejects with `JwksUnavailableError` when it cannot. */
+  ready(): Promise<void>;
+  /** Requires an authenticated machine client; honours `.meta({ cognito })`. */
+  readonly machineProcedure: MachineProcedureBuilder<O>;
+  /** Requires `scopes` (all of them, or any with `{ match: "any" }`). */
+  scopedProcedure(scopes: readonly string[], options?: ScopeBuilderOptions): MachineProcedureBuilder<O>;
+  /** Requires every one of `scopes`. */
+  allScopesProcedure(scopes: readonly string[]): MachineProcedureBuilder<O>;
+  /** Requires at least one of `scopes`. */
+  anyScopeProcedure(scopes: readonly string[]): MachineProcedureBuilder<O>;
+  /** Requires one of `clientIds` (default: the `allowedClientIds` option). */
+  clientProcedure(clientIds?: readonly string[]): MachineProcedureBuilder<O>;
+  /** Requires the scopes a map assigns to the call's path or procedure type. */
+  scopeMapProcedure(maps: ScopeMaps, options?: ScopeMapBuilderOptions): MachineProcedureBuilder<O>;
+  /** The resolved context key names. */
+  readonly contextKeys: Readonly<{ principal: string; auth: string; user: string }>;
+}
+
+/**
+ * Creates the library for one Cognito user pool: validates options (throwing
+ * `ConfigurationError`), builds the verifier once, and returns the context factory and the
+ * procedure builders.
+ */
+export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O): CognitoM2M<O> {
+  const resolved = resolveOptions(options);
+  const logger = resolved.logger ?? silentLogger;
+  const verification = createTokenVerification(resolved, logger);
+  const authenticator = new Authenticator(resolved, verification, logger);
+  const keys = resolved.contextKeys;
+  const graceSeconds = resolved.verifierOptions.graceSeconds ?? 0;
+
+  type Ctx = CognitoM2MContext<O>;
+  const t = initTRPC.context<Ctx>().meta<CognitoProcedureMeta>().create();
+
+  function buildContext(state: AuthState, user: unknown): Ctx {
+    return {
+      [keys.principal]: state.principal,
+      [keys.auth]: state.principal,
+      [keys.user]: user,
+      [AUTH_STATE]: state,
+    } as Ctx;
+  }
+
+  function defaultUser(principal: ServicePrincipal | null): unknown {
+    if (principal !== null && resolved.returnUserProxy) return new ServicePrincipalProxyUser(principal);
+    return ANONYMOUS_USER;
+  }
+
+  function builder(policy: Policy): MachineProcedureBuilder<O> {
+    const middleware: AnyMiddlewareFunction = ({ ctx, next, path, type, meta }) => {
+      try {
+        const principal = requirePrincipal(findAuthState(ctx, keys), graceSeconds);
+        enforcePolicy(
+          principal,
+          policy,
+          { path, type, meta: meta as CognitoProcedureMeta | undefined },
+          resolved.defaultScopeMatch,
+        );
+        return next({ ctx: { [keys.principal]: principal, [keys.auth]: principal } });
+      } catch (error) {
+        if (error instanceof CognitoM2MError) throw toTRPCError(error);
+        throw error;
+      }
+    };
+    registerPolicy(middleware, policy);
+    return t.procedure.use(middleware) as unknown as MachineProcedureBuilder<O>;
+  }
+
+  const scopes = (list: readonly string[], match: ScopeMatch) =>
+    builder({ kind: "scopes", scopes: Object.freeze([...list]), match });
+
+  return {
+    contextKeys: Object.freeze({ ...keys }),
+
+    async createContext(opts) {
+      const o = (opts ?? {}) as { req?: unknown; event?: unknown; info?: { connectionParams?: unknown } };
+      const state = await authenticator.settle(() => {
+        const fromParams = authenticator.tokenFromConnectionParams(o.info?.connectionParams);
+        if (fromParams !== undefined) return fromParams;
+        return authenticator.tokenFromHeaders(o.req ?? o.event ?? opts);
+      });
+      if (state.error !== null && resolved.failOnInvalidBearer) throw toTRPCError(state.error);
+      return buildContext(state, defaultUser(state.principal));
+    },
+
+    async authenticate(headersOrRequest) {
+      const token = authenticator.tokenFromHeaders(headersOrRequest);
+      return token === null ? null : authenticator.principalFor(token);
+    },
+
+    contextFor(principal, user) {
+      return buildContext({ principal, error: null }, user ?? defaultUser(principal));
+    },
+
+    ready: () => verification.ready(),
+
+    machineProcedure: builder({ kind: "authenticated" }),
+    scopedProcedure: (list, opts) => scopes(list, opts?.match ?? resolved.defaultScopeMatch),
+    allScopesProcedure: (list) => scopes(list, "all"),
+    anyScopeProcedure: (list) => scopes(list, "any"),
+
+    clientProcedure(clientIds) {
+      const ids = clientIds ?? (resolved.allowedClientIds ? [...resolved.allowedClientIds] : null);
+      if (ids === null || ids.length === 0) {
+        throw new ConfigurationError(
+          "clientProcedure() needs client ids: pass them or set the allowedClientIds option.",
+        );
+      }
+      return builder({ kind: "clients", clientIds: Object.freeze([...ids]) });
+    },
+
+    scopeMapProcedure(maps, opts) {
+      return builder({
+        kind: "scopeMap",
+        maps,
+        match: opts?.match ?? resolved.defaultScopeMatch,
+        strict: opts?.strict ?? false,
+      });
+    },
+  };
+}
