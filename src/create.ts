@@ -54,17 +54,23 @@ export interface CognitoM2M<O extends CognitoM2MOptions = CognitoM2MOptions> {
    * The tRPC `createContext` for any adapter: reads `Authorization` (Node `req`, Fetch
    * `Request`, aws-lambda `event`) or websocket/SSE `connectionParams`.
    */
-  createContext(opts?: unknown): Promise<CognitoM2MContext<O>>;
+  readonly createContext: (opts?: unknown) => Promise<CognitoM2MContext<O>>;
   /** Verifies the bearer token of a header source; `null` when none is presented. */
-  authenticate(headersOrRequest: unknown): Promise<ServicePrincipal | null>;
+  readonly authenticate: (headersOrRequest: unknown) => Promise<ServicePrincipal | null>;
   /** A context for `createCaller` and tests, for `principal` (or none). */
-  contextFor(principal: ServicePrincipal | null, user?: ContextUser<O>): CognitoM2MContext<O>;
+  readonly contextFor: (
+    principal: ServicePrincipal | null,
+    user?: ContextUser<O>,
+  ) => CognitoM2MContext<O>;
   /** Fetches Cognito's signing keys now; rejects with `JwksUnavailableError` when it cannot. */
-  ready(): Promise<void>;
+  readonly ready: () => Promise<void>;
   /** Requires an authenticated machine client; honours `.meta({ cognito })`. */
   readonly machineProcedure: MachineProcedureBuilder<O>;
   /** Requires `scopes` (all of them, or any with `{ match: "any" }`). */
-  scopedProcedure(scopes: readonly string[], options?: ScopeBuilderOptions): MachineProcedureBuilder<O>;
+  scopedProcedure(
+    scopes: readonly string[],
+    options?: ScopeBuilderOptions,
+  ): MachineProcedureBuilder<O>;
   /** Requires every one of `scopes`. */
   allScopesProcedure(scopes: readonly string[]): MachineProcedureBuilder<O>;
   /** Requires at least one of `scopes`. */
@@ -103,7 +109,8 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
   }
 
   function defaultUser(principal: ServicePrincipal | null): unknown {
-    if (principal !== null && resolved.returnUserProxy) return new ServicePrincipalProxyUser(principal);
+    if (principal !== null && resolved.returnUserProxy)
+      return new ServicePrincipalProxyUser(principal);
     return ANONYMOUS_USER;
   }
 
@@ -134,7 +141,11 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
     contextKeys: Object.freeze({ ...keys }),
 
     async createContext(opts) {
-      const o = (opts ?? {}) as { req?: unknown; event?: unknown; info?: { connectionParams?: unknown } };
+      const o = (opts ?? {}) as {
+        req?: unknown;
+        event?: unknown;
+        info?: { connectionParams?: unknown };
+      };
       const state = await authenticator.settle(() => {
         const fromParams = authenticator.tokenFromConnectionParams(o.info?.connectionParams);
         if (fromParams !== undefined) return fromParams;

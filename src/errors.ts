@@ -17,10 +17,7 @@ export type ScopeMatch = "all" | "any";
 
 /** The tRPC error code each library error becomes when it reaches a client. */
 export type CognitoTRPCErrorCode =
-  | "UNAUTHORIZED"
-  | "FORBIDDEN"
-  | "SERVICE_UNAVAILABLE"
-  | "INTERNAL_SERVER_ERROR";
+  "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "INTERNAL_SERVER_ERROR";
 
 /**
  * Base class of every error this library throws. `message` is the text a client may see;

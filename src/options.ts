@@ -17,8 +17,9 @@ export interface TokenVerifier {
 }
 
 /** Options passed through to aws-jwt-verify's `CognitoJwtVerifier`. */
-export interface VerifierOptions
-  extends Partial<Omit<CognitoVerifyProperties, "tokenUse" | "includeRawJwtInErrors">> {
+export interface VerifierOptions extends Partial<
+  Omit<CognitoVerifyProperties, "tokenUse" | "includeRawJwtInErrors">
+> {
   /** The JWKS cache the verifier uses (for example a `SimpleJwksCache` with its own fetcher). */
   jwksCache?: JwksCache;
 }
@@ -107,24 +108,31 @@ const optionsSchema = z.strictObject({
   audience: z.union([nonEmpty, z.array(nonEmpty).min(1)]).nullish(),
   verifier: z
     .custom<TokenVerifier>(
-      (v) => typeof v === "object" && v !== null && typeof (v as TokenVerifier).verify === "function",
+      (v) =>
+        typeof v === "object" && v !== null && typeof (v as TokenVerifier).verify === "function",
       "must be an object with a verify(token) method",
     )
     .optional(),
   verifierOptions: z
     .looseObject({
       graceSeconds: z.number().int().min(0).optional(),
-      customJwtCheck: z.custom<VerifierOptions["customJwtCheck"]>((v) => typeof v === "function").optional(),
+      customJwtCheck: z
+        .custom<VerifierOptions["customJwtCheck"]>((v) => typeof v === "function")
+        .optional(),
       includeRawJwtInErrors: z
         .literal(false, "would copy tokens into errors and cannot be enabled")
         .optional(),
-      tokenUse: z.literal("access", "is always \"access\" for machine tokens").optional(),
+      tokenUse: z.literal("access", 'is always "access" for machine tokens').optional(),
     })
     .optional(),
   headerName: headerToken.optional(),
   headerPrefix: headerToken.optional(),
   contextKeys: z
-    .strictObject({ principal: nonEmpty.optional(), auth: nonEmpty.optional(), user: nonEmpty.optional() })
+    .strictObject({
+      principal: nonEmpty.optional(),
+      auth: nonEmpty.optional(),
+      user: nonEmpty.optional(),
+    })
     .optional(),
   defaultScopeMatch: z.enum(["all", "any"]).optional(),
   returnUserProxy: z.boolean().optional(),
@@ -134,11 +142,16 @@ const optionsSchema = z.strictObject({
       (v) =>
         typeof v === "object" &&
         v !== null &&
-        ["debug", "info", "warn", "error"].every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
+        ["debug", "info", "warn", "error"].every(
+          (m) => typeof (v as Record<string, unknown>)[m] === "function",
+        ),
       "must have debug, info, warn and error methods",
     )
     .optional(),
-  realm: z.string().regex(/^[^"\\\r\n]*$/, "must not contain quotes, backslashes or newlines").optional(),
+  realm: z
+    .string()
+    .regex(/^[^"\\\r\n]*$/, "must not contain quotes, backslashes or newlines")
+    .optional(),
   tokenCache: z
     .union([
       z.literal(false),
@@ -148,7 +161,9 @@ const optionsSchema = z.strictObject({
       }),
     ])
     .optional(),
-  prisma: z.custom<object>((v) => typeof v === "object" && v !== null, "must be a PrismaClient").optional(),
+  prisma: z
+    .custom<object>((v) => typeof v === "object" && v !== null, "must be a PrismaClient")
+    .optional(),
   userMapping: z.custom<UserMappingOptions<unknown>>().optional(),
   trackClientActivity: z
     .union([z.boolean(), z.strictObject({ minIntervalMs: z.number().int().min(0).optional() })])
@@ -183,9 +198,12 @@ export function resolveOptions(options: CognitoM2MOptions): ResolvedOptions {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.join(".") || "options";
-    throw new ConfigurationError(`Invalid option "${path}": ${issue?.message ?? "invalid value"}.`, {
-      cause: parsed.error,
-    });
+    throw new ConfigurationError(
+      `Invalid option "${path}": ${issue?.message ?? "invalid value"}.`,
+      {
+        cause: parsed.error,
+      },
+    );
   }
 
   const o = parsed.data;
@@ -196,7 +214,8 @@ export function resolveOptions(options: CognitoM2MOptions): ResolvedOptions {
     );
   }
 
-  const audience = o.audience == null ? null : typeof o.audience === "string" ? [o.audience] : o.audience;
+  const audience =
+    o.audience == null ? null : typeof o.audience === "string" ? [o.audience] : o.audience;
   const activity = o.trackClientActivity;
   const activityIntervalMs =
     activity === undefined || activity === false
@@ -211,7 +230,7 @@ export function resolveOptions(options: CognitoM2MOptions): ResolvedOptions {
     allowedClientIds: o.allowedClientIds ? new Set(o.allowedClientIds) : null,
     audience: audience ? new Set(audience) : null,
     verifier: o.verifier,
-    verifierOptions: (options.verifierOptions ?? {}) as VerifierOptions,
+    verifierOptions: options.verifierOptions ?? {},
     headerName: (o.headerName ?? "authorization").toLowerCase(),
     headerPrefix: o.headerPrefix ?? "Bearer",
     contextKeys: {
@@ -227,7 +246,10 @@ export function resolveOptions(options: CognitoM2MOptions): ResolvedOptions {
     tokenCache:
       o.tokenCache === false
         ? false
-        : { maxEntries: o.tokenCache?.maxEntries ?? 10_000, ttlSeconds: o.tokenCache?.ttlSeconds ?? 300 },
+        : {
+            maxEntries: o.tokenCache?.maxEntries ?? 10_000,
+            ttlSeconds: o.tokenCache?.ttlSeconds ?? 300,
+          },
     prisma: o.prisma,
     userMapping: o.userMapping,
     activityIntervalMs,

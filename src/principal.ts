@@ -4,12 +4,7 @@ import type { ScopeMatch } from "./errors.js";
 
 /** A JSON value as found in verified token claims. */
 export type ClaimValue =
-  | string
-  | number
-  | boolean
-  | null
-  | readonly ClaimValue[]
-  | { readonly [key: string]: ClaimValue };
+  string | number | boolean | null | readonly ClaimValue[] | { readonly [key: string]: ClaimValue };
 
 /** Verified token claims, deeply frozen. */
 export type Claims = { readonly [key: string]: ClaimValue | undefined };
@@ -65,7 +60,12 @@ export class ServicePrincipal {
   readonly isAuthenticated = true as const;
   readonly #rawToken: string;
 
-  constructor(init: { clientId: string; scopes: Iterable<string>; claims: object; rawToken: string }) {
+  constructor(init: {
+    clientId: string;
+    scopes: Iterable<string>;
+    claims: object;
+    rawToken: string;
+  }) {
     this.clientId = init.clientId;
     this.scopes = new FrozenSet(init.scopes);
     this.claims = deepFreeze(structuredClone(init.claims)) as Claims;

@@ -7,8 +7,7 @@ import { parseAuthorizationHeader, readConnectionParams, readHeader } from "./cr
 
 /** The outcome of reading a request's credentials. */
 export type AuthenticationResult =
-  | { principal: ServicePrincipal; error: null }
-  | { principal: null; error: CognitoM2MError | null };
+  { principal: ServicePrincipal; error: null } | { principal: null; error: CognitoM2MError | null };
 
 /** Turns request credentials into a principal: header → token → verification → allowlists. */
 export class Authenticator {
@@ -74,7 +73,10 @@ export class Authenticator {
   }
 }
 
-function matchesAudience(aud: string | readonly string[] | undefined, expected: ReadonlySet<string>) {
+function matchesAudience(
+  aud: string | readonly string[] | undefined,
+  expected: ReadonlySet<string>,
+) {
   if (aud === undefined) return false;
   if (typeof aud === "string") return expected.has(aud);
   return aud.some((a) => expected.has(a));

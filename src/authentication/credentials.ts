@@ -46,7 +46,7 @@ function lookup(record: unknown, name: string): RawHeaderValue {
   if (values.length === 0) return undefined;
   if (values.length === 1) return asRaw(values[0]);
   if (direct !== undefined && values.every((v) => v === direct)) return asRaw(direct);
-  return values.flatMap((v) => (Array.isArray(v) ? v : [v])).map(String);
+  return values.flatMap((v): unknown[] => (Array.isArray(v) ? v : [v])).map(String);
 }
 
 function asRaw(value: unknown): RawHeaderValue {

@@ -66,7 +66,10 @@ export type MappedUserOf<O> = O extends { userMapping: infer M }
     : M extends { mapper: { mapPrincipalToUser: (...args: never[]) => infer R } }
       ? NonNullable<Awaited<R>>
       : M extends { strategy: "clientIdField" | "claimField" }
-        ? RowOf<O extends { prisma: infer P } ? P : unknown, M extends { model: infer N } ? N : "user">
+        ? RowOf<
+            O extends { prisma: infer P } ? P : unknown,
+            M extends { model: infer N } ? N : "user"
+          >
         : never
   : never;
 

@@ -51,7 +51,8 @@ export function enforcePolicy(
 ): void {
   const rules = call.meta?.cognito;
   if (rules?.clientIds !== undefined) requireClient(principal, rules.clientIds);
-  if (rules?.scopes !== undefined) requireScopes(principal, rules.scopes, rules.match ?? defaultMatch);
+  if (rules?.scopes !== undefined)
+    requireScopes(principal, rules.scopes, rules.match ?? defaultMatch);
 
   switch (policy.kind) {
     case "authenticated":

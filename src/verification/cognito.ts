@@ -29,8 +29,10 @@ export const JWKS_RETRY_AFTER_SECONDS = 10;
 export function mapVerifierError(error: unknown, retryAfterSeconds: number): CognitoM2MError {
   if (error instanceof CognitoM2MError) return error;
   if (error instanceof JwtExpiredError) return new ExpiredTokenError({ cause: error });
-  if (error instanceof CognitoJwtInvalidClientIdError) return new ClientNotAllowedError({ cause: error });
-  if (isKeySourceFailure(error)) return new JwksUnavailableError(retryAfterSeconds, { cause: error });
+  if (error instanceof CognitoJwtInvalidClientIdError)
+    return new ClientNotAllowedError({ cause: error });
+  if (isKeySourceFailure(error))
+    return new JwksUnavailableError(retryAfterSeconds, { cause: error });
   return new InvalidTokenError({ cause: error });
 }
 
@@ -54,7 +56,13 @@ export class CognitoTokenVerifier implements TokenVerifier {
   constructor(userPoolId: string, options: VerifierOptions) {
     const { jwksCache, ...properties } = options;
     this.#verifier = CognitoJwtVerifier.create(
-      { clientId: null, ...properties, userPoolId, tokenUse: "access", includeRawJwtInErrors: false },
+      {
+        clientId: null,
+        ...properties,
+        userPoolId,
+        tokenUse: "access",
+        includeRawJwtInErrors: false,
+      },
       jwksCache ? { jwksCache } : undefined,
     );
   }
@@ -82,7 +90,10 @@ export class CognitoTokenVerifier implements TokenVerifier {
     try {
       return this.#verifier.verifySync(token);
     } catch (error) {
-      if (error instanceof KidNotFoundInJwksError || error instanceof JwksNotAvailableInCacheError) {
+      if (
+        error instanceof KidNotFoundInJwksError ||
+        error instanceof JwksNotAvailableInCacheError
+      ) {
         throw new JwksUnavailableError(retryAfterSeconds, { cause: error });
       }
       throw this.#mapError(error);

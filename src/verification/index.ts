@@ -22,9 +22,13 @@ export interface TokenVerification {
  * Builds the verification layer once per instance: the verifier (aws-jwt-verify's unless one
  * is given), the cheap pre-check in front of it, and the verified-token cache.
  */
-export function createTokenVerification(options: ResolvedOptions, logger: Logger): TokenVerification {
+export function createTokenVerification(
+  options: ResolvedOptions,
+  logger: Logger,
+): TokenVerification {
   const builtIn = options.verifier === undefined;
-  const verifier = options.verifier ?? new CognitoTokenVerifier(options.userPoolId, options.verifierOptions);
+  const verifier =
+    options.verifier ?? new CognitoTokenVerifier(options.userPoolId, options.verifierOptions);
   const cache =
     options.tokenCache === false
       ? undefined
@@ -54,7 +58,9 @@ export function createTokenVerification(options: ResolvedOptions, logger: Logger
     cache,
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) {
-        throw new InvalidTokenError({ cause: new Error("Token is longer than any Cognito token.") });
+        throw new InvalidTokenError({
+          cause: new Error("Token is longer than any Cognito token."),
+        });
       }
       if (cache === undefined) return verifyUncached(token);
 
@@ -85,7 +91,9 @@ export function principalFromClaims(claims: unknown, rawToken: string): ServiceP
 
   const { client_id: clientId, scope } = claims as { client_id?: unknown; scope?: unknown };
   if (typeof clientId !== "string" || clientId.length === 0) {
-    throw new InvalidTokenError({ cause: new Error("Claim client_id is missing or not a string.") });
+    throw new InvalidTokenError({
+      cause: new Error("Claim client_id is missing or not a string."),
+    });
   }
   if (scope !== undefined && typeof scope !== "string") {
     throw new InvalidTokenError({ cause: new Error("Claim scope is not a string.") });

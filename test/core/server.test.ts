@@ -27,11 +27,16 @@ function makeApp(failOnInvalidBearer: boolean) {
     .meta<CognitoProcedureMeta>()
     .create();
   const pub = t.procedure;
-  const describePrincipal = (p: ServicePrincipal) => ({ clientId: p.clientId, scopes: [...p.scopes] });
+  const describePrincipal = (p: ServicePrincipal) => ({
+    clientId: p.clientId,
+    scopes: [...p.scopes],
+  });
 
   const router = t.router({
     health: pub.query(({ ctx }) => ({ ok: true, clientId: getClientId(ctx) })),
-    whoami: pub.concat(m2m.machineProcedure).query(({ ctx }) => describePrincipal(ctx.servicePrincipal)),
+    whoami: pub
+      .concat(m2m.machineProcedure)
+      .query(({ ctx }) => describePrincipal(ctx.servicePrincipal)),
     read: pub.concat(m2m.scopedProcedure(["widgets/read"])).query(() => "read"),
     readOrWrite: pub
       .concat(m2m.anyScopeProcedure(["widgets/read", "widgets/write"]))
@@ -66,7 +71,9 @@ function makeApp(failOnInvalidBearer: boolean) {
         )
         .mutation(() => "created"),
       uncovered: pub
-        .concat(m2m.scopeMapProcedure({ byType: { mutation: ["widgets/write"] } }, { strict: true }))
+        .concat(
+          m2m.scopeMapProcedure({ byType: { mutation: ["widgets/write"] } }, { strict: true }),
+        )
         .query(() => "uncovered"),
     }),
   });
@@ -103,7 +110,8 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof TRPCClientError) return (error.data as { code?: string } | undefined)?.code;
+    if (error instanceof TRPCClientError)
+      return (error.data as { code?: string } | undefined)?.code;
     throw error;
   }
   return "OK";
@@ -113,13 +121,16 @@ async function rawGet(url: string, path: string, authorization?: string) {
   const res = await fetch(`${url}/${path}`, {
     headers: authorization === undefined ? {} : { authorization },
   });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) };
 }
 
 describe("through a real standalone server and @trpc/client", () => {
   it("lets a valid token reach a protected procedure with a non-null principal", async () => {
     const c = client(strict.url, `Bearer ${token("reader", ["widgets/read"])}`);
-    await expect(c.whoami.query()).resolves.toEqual({ clientId: "reader", scopes: ["widgets/read"] });
+    await expect(c.whoami.query()).resolves.toEqual({
+      clientId: "reader",
+      scopes: ["widgets/read"],
+    });
     await expect(c.health.query()).resolves.toEqual({ ok: true, clientId: "reader" });
   });
 
@@ -206,7 +217,10 @@ describe("through a real standalone server and @trpc/client", () => {
   });
 
   it("maps scopes by procedure type and path, path entries winning, strict denying the rest", async () => {
-    const writer = client(strict.url, `Bearer ${token("writer", ["widgets/read", "widgets/write"])}`);
+    const writer = client(
+      strict.url,
+      `Bearer ${token("writer", ["widgets/read", "widgets/write"])}`,
+    );
     const admin = client(strict.url, `Bearer ${token("admin", ["widgets/admin"])}`);
     expect(await codeOf(writer.widgets.list.query())).toBe("OK");
     expect(await codeOf(admin.widgets.list.query())).toBe("FORBIDDEN");
@@ -247,6 +261,8 @@ describe("through a real standalone server and @trpc/client", () => {
       expect(text).not.toContain(valid);
       expect(text).not.toContain(valid.split(".")[2]);
     }
-    expect(log.lines.some((l) => l.level === "info" && l.message === "Authenticated machine client")).toBe(true);
+    expect(
+      log.lines.some((l) => l.level === "info" && l.message === "Authenticated machine client"),
+    ).toBe(true);
   });
 });
