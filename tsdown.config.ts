@@ -1,0 +1,15 @@
+import { defineConfig } from "tsdown";
+
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    "testing/index": "src/testing/index.ts",
+    "client/index": "src/client/index.ts",
+  },
+  format: ["esm", "cjs"],
+  dts: true,
+  platform: "node",
+  target: "node20.19",
+  clean: true,
+  sourcemap: false,
+});
