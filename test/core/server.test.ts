@@ -121,7 +121,7 @@ async function rawGet(url: string, path: string, authorization?: string) {
   const res = await fetch(`${url}/${path}`, {
     headers: authorization === undefined ? {} : { authorization },
   });
-  return { status: res.status, body: (await res.json()) };
+  return { status: res.status, body: await res.json() };
 }
 
 describe("through a real standalone server and @trpc/client", () => {
