@@ -4,7 +4,7 @@ import { z } from "zod";
 
 import { ConfigurationError, type ScopeMatch } from "./errors.js";
 import type { Logger } from "./logger.js";
-import type { UserMappingOptions } from "./persistence/user-mapping.js";
+import { userMappingSchema, type UserMappingOptions } from "./persistence/user-mapping.js";
 
 /**
  * Anything that turns a token into verified claims, in place of aws-jwt-verify's
@@ -164,7 +164,7 @@ const optionsSchema = z.strictObject({
   prisma: z
     .custom<object>((v) => typeof v === "object" && v !== null, "must be a PrismaClient")
     .optional(),
-  userMapping: z.custom<UserMappingOptions<unknown>>().optional(),
+  userMapping: userMappingSchema.optional(),
   trackClientActivity: z
     .union([z.boolean(), z.strictObject({ minIntervalMs: z.number().int().min(0).optional() })])
     .optional(),
@@ -251,7 +251,7 @@ export function resolveOptions(options: CognitoM2MOptions): ResolvedOptions {
             ttlSeconds: o.tokenCache?.ttlSeconds ?? 300,
           },
     prisma: o.prisma,
-    userMapping: o.userMapping,
+    userMapping: options.userMapping,
     activityIntervalMs,
   };
 }
