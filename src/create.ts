@@ -7,6 +7,8 @@ import {
 
 import { Authenticator } from "./authentication/authenticator.js";
 import { ConfigurationError, type ScopeMatch, toTRPCError, CognitoM2MError } from "./errors.js";
+import { errorData, type CognitoErrorDataFields } from "./http/error-data.js";
+import { createResponseMeta, type ResponseMetaFunction } from "./http/response-meta.js";
 import { silentLogger } from "./logger.js";
 import { resolveOptions, type CognitoM2MOptions } from "./options.js";
 import { ANONYMOUS_USER, ServicePrincipal, ServicePrincipalProxyUser } from "./principal.js";
@@ -21,6 +23,7 @@ import {
 import { findAuthState } from "./trpc/helpers.js";
 import { enforcePolicy, requirePrincipal, type Policy, type ScopeMaps } from "./trpc/policy.js";
 import { registerPolicy } from "./trpc/registry.js";
+import { iterateUntilTokenExpiry, watchTokenExpiry } from "./trpc/subscriptions.js";
 import { createTokenVerification } from "./verification/index.js";
 
 /** A procedure builder to add with `.concat()`; its resolvers see a non-null principal. */
@@ -81,6 +84,34 @@ export interface CognitoM2M<O extends CognitoM2MOptions = CognitoM2MOptions> {
   scopeMapProcedure(maps: ScopeMaps, options?: ScopeMapBuilderOptions): MachineProcedureBuilder<O>;
   /** The resolved context key names. */
   readonly contextKeys: Readonly<{ principal: string; auth: string; user: string }>;
+  /**
+   * For the HTTP adapters' `responseMeta` option: adds `WWW-Authenticate` (RFC 6750) to 401
+   * and 403 responses caused by this library and `Retry-After` to `jwks_unavailable` 503s.
+   * Never changes the status. Combine with other functions through `composeResponseMeta`.
+   */
+  readonly responseMeta: ResponseMetaFunction;
+  /**
+   * For the app's `errorFormatter`: `{ cognito: { code, requiredScopes?, match?,
+   * retryAfterSeconds? } }` for errors of this library, `{}` for any other error.
+   */
+  readonly errorData: (error: unknown) => CognitoErrorDataFields;
+  /**
+   * A signal for a subscription resolver that aborts with the `expired_token` `TRPCError` when
+   * the context's token expires (`exp` plus `verifierOptions.graceSeconds`), or with `signal`'s
+   * reason when that aborts first. Pass the resolver's `signal` so the timer is cleared when
+   * the subscription stops. Without a principal it is already aborted.
+   */
+  readonly untilTokenExpiry: (ctx: unknown, signal?: AbortSignal) => AbortSignal;
+  /**
+   * Yields `source`'s values until the context's token expires, then throws the
+   * `expired_token` `TRPCError`, which ends the subscription with that error:
+   * `yield* m2m.withTokenExpiry(ctx, source, signal)` in an async-generator resolver.
+   */
+  readonly withTokenExpiry: <T>(
+    ctx: unknown,
+    source: AsyncIterable<T>,
+    signal?: AbortSignal,
+  ) => AsyncGenerator<T, void, undefined>;
 }
 
 /**
@@ -165,6 +196,13 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
     },
 
     ready: () => verification.ready(),
+
+    responseMeta: createResponseMeta(resolved.realm),
+    errorData,
+    untilTokenExpiry: (ctx, signal) =>
+      watchTokenExpiry(findAuthState(ctx, keys), graceSeconds, signal).signal,
+    withTokenExpiry: (ctx, source, signal) =>
+      iterateUntilTokenExpiry(findAuthState(ctx, keys), graceSeconds, source, signal),
 
     machineProcedure: builder({ kind: "authenticated" }),
     scopedProcedure: (list, opts) => scopes(list, opts?.match ?? resolved.defaultScopeMatch),

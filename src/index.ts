@@ -21,6 +21,9 @@ export {
   toTRPCError,
 } from "./errors.js";
 export type { CognitoM2MErrorCode, CognitoTRPCErrorCode, ScopeMatch } from "./errors.js";
+export type { CognitoErrorData, CognitoErrorDataFields } from "./http/error-data.js";
+export { composeResponseMeta } from "./http/response-meta.js";
+export type { ResponseMetaFunction, ResponseMetaOptions } from "./http/response-meta.js";
 export type { Logger } from "./logger.js";
 export type {
   ActivityTrackingOptions,
