@@ -11,7 +11,8 @@ import { errorData, type CognitoErrorDataFields } from "./http/error-data.js";
 import { createResponseMeta, type ResponseMetaFunction } from "./http/response-meta.js";
 import { silentLogger } from "./logger.js";
 import { resolveOptions, type CognitoM2MOptions } from "./options.js";
-import { ANONYMOUS_USER, ServicePrincipal, ServicePrincipalProxyUser } from "./principal.js";
+import { createPersistence } from "./persistence/runtime.js";
+import type { ServicePrincipal } from "./principal.js";
 import {
   AUTH_STATE,
   type AuthenticatedContext,
@@ -22,7 +23,7 @@ import {
 } from "./trpc/context.js";
 import { findAuthState } from "./trpc/helpers.js";
 import { enforcePolicy, requirePrincipal, type Policy, type ScopeMaps } from "./trpc/policy.js";
-import { registerPolicy } from "./trpc/registry.js";
+import { OWNER, registerPolicy } from "./trpc/registry.js";
 import { iterateUntilTokenExpiry, watchTokenExpiry } from "./trpc/subscriptions.js";
 import { createTokenVerification } from "./verification/index.js";
 
@@ -67,6 +68,15 @@ export interface CognitoM2M<O extends CognitoM2MOptions = CognitoM2MOptions> {
   ) => CognitoM2MContext<O>;
   /** Fetches Cognito's signing keys now; rejects with `JwksUnavailableError` when it cannot. */
   readonly ready: () => Promise<void>;
+  /**
+   * Resolves when the configured Prisma models and the activity table answer; otherwise
+   * rejects with a `ConfigurationError` saying what to add or run.
+   */
+  readonly checkSetup: () => Promise<void>;
+  /** Writes pending client activity now. Never rejects. */
+  readonly flush: () => Promise<void>;
+  /** Flushes pending client activity and stops the tracker's timers. */
+  readonly close: () => Promise<void>;
   /** Requires an authenticated machine client; honours `.meta({ cognito })`. */
   readonly machineProcedure: MachineProcedureBuilder<O>;
   /** Requires `scopes` (all of them, or any with `{ match: "any" }`). */
@@ -124,11 +134,13 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
   const logger = resolved.logger ?? silentLogger;
   const verification = createTokenVerification(resolved, logger);
   const authenticator = new Authenticator(resolved, verification, logger);
+  const persistence = createPersistence(resolved, logger);
   const keys = resolved.contextKeys;
   const graceSeconds = resolved.verifierOptions.graceSeconds ?? 0;
 
   type Ctx = CognitoM2MContext<O>;
   const t = initTRPC.context<Ctx>().meta<CognitoProcedureMeta>().create();
+  const owner = {};
 
   function buildContext(state: AuthState, user: unknown): Ctx {
     return {
@@ -136,13 +148,7 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
       [keys.auth]: state.principal,
       [keys.user]: user,
       [AUTH_STATE]: state,
-    } as Ctx;
-  }
-
-  function defaultUser(principal: ServicePrincipal | null): unknown {
-    if (principal !== null && resolved.returnUserProxy)
-      return new ServicePrincipalProxyUser(principal);
-    return ANONYMOUS_USER;
+    } as unknown as Ctx;
   }
 
   function builder(policy: Policy): MachineProcedureBuilder<O> {
@@ -161,19 +167,20 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
         throw error;
       }
     };
-    registerPolicy(middleware, policy);
+    registerPolicy(middleware, policy, owner);
     return t.procedure.use(middleware) as unknown as MachineProcedureBuilder<O>;
   }
 
   const scopes = (list: readonly string[], match: ScopeMatch) =>
     builder({ kind: "scopes", scopes: Object.freeze([...list]), match });
 
-  return {
+  const instance: CognitoM2M<O> = {
     contextKeys: Object.freeze({ ...keys }),
 
     async createContext(opts) {
       const o = (opts ?? {}) as {
         req?: unknown;
+        res?: unknown;
         event?: unknown;
         info?: { connectionParams?: unknown };
       };
@@ -182,8 +189,18 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
         if (fromParams !== undefined) return fromParams;
         return authenticator.tokenFromHeaders(o.req ?? o.event ?? opts);
       });
-      if (state.error !== null && resolved.failOnInvalidBearer) throw toTRPCError(state.error);
-      return buildContext(state, defaultUser(state.principal));
+      // tRPC's client cannot show an error thrown while a websocket connects, so there the
+      // reason is kept for the protected procedures to report.
+      const failNow = resolved.failOnInvalidBearer && !isWebSocket(o.res);
+      if (state.error !== null && failNow) throw toTRPCError(state.error);
+      if (state.principal !== null) persistence.recordActivity(state.principal.clientId);
+
+      try {
+        return buildContext(state, await persistence.resolveUser(state.principal));
+      } catch (error) {
+        if (error instanceof CognitoM2MError) throw toTRPCError(error);
+        throw error;
+      }
     },
 
     async authenticate(headersOrRequest) {
@@ -192,10 +209,13 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
     },
 
     contextFor(principal, user) {
-      return buildContext({ principal, error: null }, user ?? defaultUser(principal));
+      return buildContext({ principal, error: null }, user ?? persistence.fallbackUser(principal));
     },
 
     ready: () => verification.ready(),
+    checkSetup: () => persistence.checkSetup(),
+    flush: () => persistence.flush(),
+    close: () => persistence.close(),
 
     responseMeta: createResponseMeta(resolved.realm),
     errorData,
@@ -228,4 +248,12 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
       });
     },
   };
+  Object.defineProperty(instance, OWNER, { value: owner });
+  return instance;
+}
+
+function isWebSocket(res: unknown): boolean {
+  if (typeof res !== "object" || res === null) return false;
+  const socket = res as { send?: unknown; readyState?: unknown };
+  return typeof socket.send === "function" && typeof socket.readyState === "number";
 }

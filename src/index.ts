@@ -48,3 +48,5 @@ export {
   isMachineAuthenticated,
 } from "./trpc/helpers.js";
 export type { Policy, ScopeMaps } from "./trpc/policy.js";
+export { auditRouter } from "./trpc/audit.js";
+export type { AuditRouterOptions, ProcedureAudit } from "./trpc/audit.js";

@@ -5,6 +5,7 @@ import type { AnonymousUser, ServicePrincipal, ServicePrincipalProxyUser } from 
 /**
  * Key of the context property where the library keeps the request's authentication outcome,
  * so helpers and builders find it whatever `contextKeys` are. Spreading the context keeps it.
+ * It is left out of the context's type, so router types stay nameable in declarations.
  */
 export const AUTH_STATE: unique symbol = Symbol.for("trpc-cognito-m2m.auth-state");
 
@@ -79,7 +80,7 @@ export type ContextUser<O> = MappedUserOf<O> | ServicePrincipalProxyUser | Anony
 /** The context {@link CognitoM2M.createContext} returns, keyed as the options say. */
 export type CognitoM2MContext<O extends CognitoM2MOptions = CognitoM2MOptions> = {
   [P in KeysOf<O>["principal"] | KeysOf<O>["auth"]]: ServicePrincipal | null;
-} & { [P in KeysOf<O>["user"]]: ContextUser<O> } & { [AUTH_STATE]?: AuthState };
+} & { [P in KeysOf<O>["user"]]: ContextUser<O> };
 
 /** The context after a builder: the principal keys are non-null. */
 export type AuthenticatedContext<O extends CognitoM2MOptions = CognitoM2MOptions> = {

@@ -130,14 +130,23 @@ describe("websockets with failOnInvalidBearer: true", () => {
     await strict.close();
   });
 
-  it("refuses the connection: the client sees an error, the reason reaches onError", async () => {
+  it("keeps the connection and reports the refused token on each protected call", async () => {
     const token = issuer.mintAccessToken({ clientId: "reader", scopes: [], expiresInSeconds: -60 });
     const client = strict.client({ authorization: `Bearer ${token}` });
 
-    const error = await client.trpc.whoami.query().catch((e: unknown) => e);
+    const first = await client.trpc.whoami.query().catch((e: unknown) => e);
+    const second = await client.trpc.whoami.query().catch((e: unknown) => e);
     await client.dispose();
 
-    expect(error).toBeInstanceOf(TRPCClientError);
+    for (const error of [first, second]) {
+      expect(error).toBeInstanceOf(TRPCClientError);
+      const data = (error as TRPCClientError<never>).data as unknown as {
+        code?: string;
+        cognito?: { code?: string };
+      };
+      expect(data.code).toBe("UNAUTHORIZED");
+      expect(data.cognito?.code).toBe("expired_token");
+    }
     const reported = strictApp.reported.map((e) => strictApp.m2m.errorData(e).cognito?.code);
     expect(reported).toContain("expired_token");
   });
