@@ -20,8 +20,28 @@ export type CognitoTRPCErrorCode =
   "UNAUTHORIZED" | "FORBIDDEN" | "SERVICE_UNAVAILABLE" | "INTERNAL_SERVER_ERROR";
 
 /**
+ * Runs `build` with stack capture off. Errors that answer a request (a refused token, a
+ * missing scope) are expected outcomes, and capturing a stack would cost more than the rest
+ * of the rejection.
+ */
+function withoutStack<T>(build: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return build();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** Why a token was refused, as a stack-less `Error` for `cause` and the logger. */
+export function reason(message: string): Error {
+  return withoutStack(() => new Error(message));
+}
+
+/**
  * Base class of every error this library throws. `message` is the text a client may see;
- * details from the verifier or the database stay in `cause`.
+ * details from the verifier or the database stay in `cause`. Only setup errors carry a stack.
  */
 export abstract class CognitoM2MError extends Error {
   abstract readonly code: CognitoM2MErrorCode;
@@ -29,7 +49,10 @@ export abstract class CognitoM2MError extends Error {
   abstract readonly trpcCode: CognitoTRPCErrorCode | undefined;
 
   constructor(message: string, options?: { cause?: unknown }) {
+    const limit = Error.stackTraceLimit;
+    if (new.target !== ConfigurationError) Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = limit;
     this.name = new.target.name;
   }
 }
@@ -138,11 +161,14 @@ export class UserMappingError extends CognitoM2MError {
  * library's fixed message; the original error stays reachable as `cause`.
  */
 export function toTRPCError(error: CognitoM2MError): TRPCError {
-  return new TRPCError({
-    code: error.trpcCode ?? "INTERNAL_SERVER_ERROR",
-    message: error.message,
-    cause: error,
-  });
+  return withoutStack(
+    () =>
+      new TRPCError({
+        code: error.trpcCode ?? "INTERNAL_SERVER_ERROR",
+        message: error.message,
+        cause: error,
+      }),
+  );
 }
 
 /** Finds this library's error on a `TRPCError` (or returns the error itself). */

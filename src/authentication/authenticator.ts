@@ -1,4 +1,4 @@
-import { ClientNotAllowedError, CognitoM2MError, InvalidTokenError } from "../errors.js";
+import { ClientNotAllowedError, CognitoM2MError, InvalidTokenError, reason } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ResolvedOptions } from "../options.js";
 import type { ServicePrincipal } from "../principal.js";
@@ -44,7 +44,7 @@ export class Authenticator {
 
     const audience = this.#options.audience;
     if (audience !== null && !matchesAudience(principal.aud, audience)) {
-      throw new InvalidTokenError({ cause: new Error("Claim aud does not match the audience.") });
+      throw new InvalidTokenError({ cause: reason("Claim aud does not match the audience.") });
     }
 
     this.#logger.info(

@@ -3,16 +3,6 @@ import { MalformedAuthorizationHeaderError } from "../errors.js";
 /** A header value as adapters hand it over: absent, one string, or several. */
 export type RawHeaderValue = string | readonly string[] | undefined;
 
-/**
- * What {@link readHeader} understands: a Fetch `Headers` or `Request`, a Node request (its
- * `headersDistinct` or `headers`), an aws-lambda event (`headers` in any case,
- * `multiValueHeaders`), or a plain header object.
- */
-export type HeaderSource =
-  | Headers
-  | { headers: unknown; headersDistinct?: unknown; multiValueHeaders?: unknown }
-  | Record<string, unknown>;
-
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 
 /** Reads one header (by lower-case name) from any supported source. */
@@ -20,14 +10,39 @@ export function readHeader(source: unknown, name: string): RawHeaderValue {
   if (typeof source !== "object" || source === null) return undefined;
   if (isHeaders(source)) return source.get(name) ?? undefined;
 
-  const s = source as { headers?: unknown; headersDistinct?: unknown; multiValueHeaders?: unknown };
-  if (s.headers !== undefined) {
-    if (isHeaders(s.headers)) return s.headers.get(name) ?? undefined;
-    const distinct = lookup(s.headersDistinct, name) ?? lookup(s.multiValueHeaders, name);
-    if (Array.isArray(distinct) && distinct.length > 1) return distinct as string[];
-    return lookup(s.headers, name) ?? distinct;
+  const s = source as {
+    headers?: unknown;
+    rawHeaders?: unknown;
+    raw?: { rawHeaders?: unknown };
+    multiValueHeaders?: unknown;
+  };
+  const rawHeaders = s.rawHeaders ?? s.raw?.rawHeaders;
+  if (Array.isArray(rawHeaders)) return fromRawHeaders(rawHeaders, name);
+  if (s.headers === undefined) return lookup(source, name);
+  if (isHeaders(s.headers)) return s.headers.get(name) ?? undefined;
+
+  const multi = lookup(s.multiValueHeaders, name);
+  if (typeof multi !== "string" && multi !== undefined && multi.length > 1) return multi;
+  return lookup(s.headers, name) ?? multi;
+}
+
+/**
+ * Reads a header from Node's `rawHeaders` (name, value, name, value, …), which keeps every
+ * occurrence: Node's `headers` object silently drops a second `Authorization`.
+ */
+function fromRawHeaders(raw: readonly unknown[], name: string): RawHeaderValue {
+  let first: string | undefined;
+  let all: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i];
+    if (typeof key !== "string" || key.length !== name.length || key.toLowerCase() !== name) {
+      continue;
+    }
+    const value = String(raw[i + 1]);
+    if (first === undefined) first = value;
+    else (all ??= [first]).push(value);
   }
-  return lookup(source, name);
+  return all ?? first;
 }
 
 function isHeaders(value: unknown): value is Headers {

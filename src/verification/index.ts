@@ -1,4 +1,4 @@
-import { InvalidTokenError } from "../errors.js";
+import { InvalidTokenError, reason } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ResolvedOptions } from "../options.js";
 import { parseScopeClaim, ServicePrincipal } from "../principal.js";
@@ -40,7 +40,7 @@ export function createTokenVerification(
 
   async function verifyUncached(token: string): Promise<ServicePrincipal> {
     if (builtIn && !looksLikeCognitoJwt(token)) {
-      throw new InvalidTokenError({ cause: new Error("Token is not an RS256 JWT with a kid.") });
+      throw new InvalidTokenError({ cause: reason("Token is not an RS256 JWT with a kid.") });
     }
 
     let claims: unknown;
@@ -59,7 +59,7 @@ export function createTokenVerification(
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) {
         throw new InvalidTokenError({
-          cause: new Error("Token is longer than any Cognito token."),
+          cause: reason("Token is longer than any Cognito token."),
         });
       }
       if (cache === undefined) return verifyUncached(token);
@@ -86,17 +86,17 @@ export function createTokenVerification(
 /** Builds the principal from verified claims, refusing claims that break Cognito's shape. */
 export function principalFromClaims(claims: unknown, rawToken: string): ServicePrincipal {
   if (typeof claims !== "object" || claims === null || Array.isArray(claims)) {
-    throw new InvalidTokenError({ cause: new Error("Verifier returned no claims object.") });
+    throw new InvalidTokenError({ cause: reason("Verifier returned no claims object.") });
   }
 
   const { client_id: clientId, scope } = claims as { client_id?: unknown; scope?: unknown };
   if (typeof clientId !== "string" || clientId.length === 0) {
     throw new InvalidTokenError({
-      cause: new Error("Claim client_id is missing or not a string."),
+      cause: reason("Claim client_id is missing or not a string."),
     });
   }
   if (scope !== undefined && typeof scope !== "string") {
-    throw new InvalidTokenError({ cause: new Error("Claim scope is not a string.") });
+    throw new InvalidTokenError({ cause: reason("Claim scope is not a string.") });
   }
   return new ServicePrincipal({ clientId, scopes: parseScopeClaim(scope), claims, rawToken });
 }

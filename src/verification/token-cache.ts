@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 import type { ServicePrincipal } from "../principal.js";
 
@@ -32,7 +32,7 @@ export class TokenCache {
 
   /** The digest used as key for `token`. */
   key(token: string): string {
-    return createHash("sha256").update(token).digest("base64url");
+    return hash("sha256", token, "base64url");
   }
 
   /** The cached principal for `key`, if it is still good at `now` (epoch ms). */

@@ -102,7 +102,7 @@ describe("m2m.authenticate with the real aws-jwt-verify", () => {
     await expect(
       m2m.authenticate({
         headers: {},
-        headersDistinct: { authorization: [`Bearer ${token}`, "Bearer x"] },
+        rawHeaders: ["Authorization", `Bearer ${token}`, "authorization", "Bearer x"],
       }),
     ).rejects.toBeInstanceOf(MalformedAuthorizationHeaderError);
     await expect(
