@@ -38,7 +38,7 @@ function fromRawHeaders(raw: readonly unknown[], name: string): RawHeaderValue {
     if (typeof key !== "string" || key.length !== name.length || key.toLowerCase() !== name) {
       continue;
     }
-    const value = String(raw[i + 1]);
+    const value = asHeaderString(raw[i + 1]);
     if (first === undefined) first = value;
     else (all ??= [first]).push(value);
   }
@@ -61,13 +61,19 @@ function lookup(record: unknown, name: string): RawHeaderValue {
   if (values.length === 0) return undefined;
   if (values.length === 1) return asRaw(values[0]);
   if (direct !== undefined && values.every((v) => v === direct)) return asRaw(direct);
-  return values.flatMap((v): unknown[] => (Array.isArray(v) ? v : [v])).map(String);
+  return values.flatMap((v): unknown[] => (Array.isArray(v) ? v : [v])).map(asHeaderString);
 }
 
 function asRaw(value: unknown): RawHeaderValue {
+  if (Array.isArray(value)) return value.map(asHeaderString);
+  return asHeaderString(value);
+}
+
+/** A header value as text; anything that is not plain text or a number is malformed. */
+function asHeaderString(value: unknown): string {
   if (typeof value === "string") return value;
-  if (Array.isArray(value)) return value.map(String);
-  return String(value);
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  throw new MalformedAuthorizationHeaderError();
 }
 
 /**

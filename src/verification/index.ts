@@ -2,7 +2,7 @@ import { InvalidTokenError, reason } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ResolvedOptions } from "../options.js";
 import { parseScopeClaim, ServicePrincipal } from "../principal.js";
-import { CognitoTokenVerifier, JWKS_RETRY_AFTER_SECONDS, mapVerifierError } from "./cognito.js";
+import { CognitoTokenVerifier, mapVerifierError } from "./cognito.js";
 import { looksLikeCognitoJwt } from "./precheck.js";
 import { TokenCache } from "./token-cache.js";
 
@@ -47,8 +47,11 @@ export function createTokenVerification(
     try {
       claims = await verifier.verify(token);
     } catch (error) {
-      const mapped = mapVerifierError(error, JWKS_RETRY_AFTER_SECONDS);
-      logger.debug({ code: mapped.code, reason: reasonOf(error) }, "Token verification failed");
+      const mapped = mapVerifierError(error);
+      logger.debug(
+        { code: mapped.code, reason: reasonOf(mapped.cause ?? error) },
+        "Token verification failed",
+      );
       throw mapped;
     }
     return principalFromClaims(claims, token);
@@ -77,7 +80,7 @@ export function createTokenVerification(
       try {
         await verifier.hydrate();
       } catch (error) {
-        throw mapVerifierError(error, JWKS_RETRY_AFTER_SECONDS);
+        throw mapVerifierError(error);
       }
     },
   };
@@ -102,5 +105,7 @@ export function principalFromClaims(claims: unknown, rawToken: string): ServiceP
 }
 
 function reasonOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown";
+  if (!(error instanceof Error)) return "non-error thrown";
+  // aws-jwt-verify's errors keep the name "Error"; their class says what went wrong
+  return `${error.constructor.name}: ${error.message}`;
 }

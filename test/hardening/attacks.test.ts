@@ -263,7 +263,7 @@ describe("hostile tokens through a real standalone server", () => {
   });
 });
 
-describe("known gaps (each `it.fails` passes while the bug is there; drop `.fails` once fixed)", () => {
+describe("edge cases found by fuzzing and review", () => {
   const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
   /** The token with the unused low bits of its signature's last character set differently. */
@@ -282,19 +282,14 @@ describe("known gaps (each `it.fails` passes while the bug is there; drop `.fail
     );
   });
 
-  // KNOWN BUG (src/verification/precheck.ts): a signature segment whose last character carries
-  // non-zero padding bits (2048-bit RSA: 342 characters, 4 unused bits) decodes to the same
-  // bytes, so aws-jwt-verify accepts up to 16 spellings of one token. Each is a different
-  // string: a different token-cache entry, and a way around any deny-list keyed on the token.
-  it.fails("refuses a valid token whose signature is spelt non-canonically", async () => {
+  // A signature whose last character carries non-zero padding bits decodes to the same bytes;
+  // the pre-check accepts only the canonical spelling, so one token has one string.
+  it("refuses a valid token whose signature is spelt non-canonically", async () => {
     expectRefusal(await attack(reencodedSignature(mint())), 401, "invalid_token");
   });
 
-  // KNOWN BUG (src/verification/index.ts, verifyUncached): CognitoTokenVerifier already turns
-  // aws-jwt-verify's errors into this library's, so the debug line's `reason` is always
-  // "InvalidTokenError: Invalid bearer token." (or the expired twin), never what the verifier
-  // said, although the README promises the verifier's reason "stays in cause and in the logger".
-  it.fails("logs the verifier's own reason at debug", async () => {
+  // The debug line carries what aws-jwt-verify said, not the library's own client message.
+  it("logs the verifier's own reason at debug", async () => {
     const from = app.log.lines.length;
     await attack(mint({ expiresInSeconds: -60 }));
     const line = app.log.lines.slice(from).find((l) => l.message === "Token verification failed");
@@ -338,11 +333,8 @@ describe("m2m.authenticate with hostile header sources", () => {
     }
   });
 
-  // KNOWN BUG (src/authentication/credentials.ts, asRaw/lookup): a header value with no
-  // string conversion makes `String(value)` throw a TypeError, which escapes `authenticate`
-  // (and `createContext` for websocket connectionParams passed in directly). tRPC's adapters
-  // only hand over strings, so this is not reachable over HTTP. Remove `.fails` once fixed.
-  it.fails("rejects a header value without a string conversion with a library error", async () => {
+  // A header value that is neither text nor a number is a malformed credential, not a crash.
+  it("rejects a header value without a string conversion with a library error", async () => {
     for (const value of [Object.create(null), [Object.create(null)], { toString: 1 }]) {
       await expect(m2m.authenticate({ authorization: value })).rejects.toBeInstanceOf(
         CognitoM2MError,
