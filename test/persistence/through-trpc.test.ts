@@ -34,7 +34,7 @@ async function serve(options: Options) {
     whoami: t.procedure.concat(m2m.machineProcedure).query(({ ctx }) => {
       const user = ctx.user as unknown;
       return {
-        clientId: (ctx.servicePrincipal).clientId,
+        clientId: ctx.servicePrincipal.clientId,
         kind:
           user instanceof AnonymousUser
             ? "anonymous"
