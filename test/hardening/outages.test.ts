@@ -10,11 +10,9 @@ import { createActivityTracker } from "../../src/persistence/index.js";
 import { createTestIssuer, startLocalIssuer, type LocalIssuer } from "../../src/testing/index.js";
 import { PrismaClient as PgPrismaClient } from "../generated/prisma-pg/client.js";
 import {
-  createPostgresDatabase,
   createSqliteDatabase,
+  describePostgres,
   dropPostgresDatabase,
-  pgReady,
-  type PostgresDatabase,
 } from "../support/databases.js";
 import { capturingLogger } from "../support/logger.js";
 import {
@@ -27,7 +25,6 @@ import {
   type RawResponse,
 } from "./support/app.js";
 
-const inCI = process.env.CI === "true";
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** An app and its server, closed by {@link closeAll}. */
@@ -458,25 +455,14 @@ describe("user-mapping database unreachable", () => {
     }
   });
 
-  describe.skipIf(!pgReady && !inCI)("[postgresql] database dropped under a running server", () => {
-    let db: PostgresDatabase | undefined;
-
-    beforeAll(async () => {
-      if (!pgReady) throw new Error("PostgreSQL is unreachable; CI needs it.");
-      db = await createPostgresDatabase();
-    });
-
-    afterAll(async () => {
-      await db?.drop();
-    });
-
+  describePostgres("[postgresql] database dropped under a running server", (db) => {
     it("maps the right user while up, then answers 500 and never another user", async () => {
-      const reader = await db!.prisma.user.create({ data: { username: "reader" } });
-      await db!.prisma.user.create({ data: { username: "writer" } });
+      const reader = await db().prisma.user.create({ data: { username: "reader" } });
+      await db().prisma.user.create({ data: { username: "writer" } });
       const { get } = await start({
         userPoolId: issuer.userPoolId,
         verifierOptions: issuer.verifierOptions,
-        prisma: db!.prisma,
+        prisma: db().prisma,
         userMapping: { strategy: "clientIdField", field: "username" },
         returnUserProxy: true,
       });
@@ -487,7 +473,7 @@ describe("user-mapping database unreachable", () => {
         username: "reader",
       });
 
-      await dropPostgresDatabase(db!.name);
+      await dropPostgresDatabase(db().name);
       for (const clientId of ["reader", "writer", "reader"]) {
         expectMappingFailure(await get("user", mint(clientId)));
       }

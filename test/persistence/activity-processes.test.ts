@@ -3,13 +3,12 @@ import { once } from "node:events";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 
-import { createPostgresDatabase, pgReady, type PostgresDatabase } from "../support/databases.js";
+import { describePostgres } from "../support/databases.js";
 
 const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
 const worker = fileURLToPath(new URL("./workers/activity-worker.ts", import.meta.url));
-const inCI = process.env.CI === "true";
 
 /** A running worker process and its stdout, line by line. */
 interface Worker {
@@ -35,22 +34,11 @@ async function nextLine(worker: Worker): Promise<string> {
   return line.value;
 }
 
-describe.skipIf(!pgReady && !inCI)("activity tracker across processes [postgresql]", () => {
-  let db: PostgresDatabase | undefined;
-
-  beforeAll(async () => {
-    if (!pgReady) throw new Error("PostgreSQL is unreachable; CI needs it.");
-    db = await createPostgresDatabase();
-  });
-
-  afterAll(async () => {
-    await db?.drop();
-  });
-
+describePostgres("activity tracker across processes [postgresql]", (db) => {
   it("four racing processes leave one row, the earliest first seen, no error", async () => {
     const base = Date.UTC(2026, 0, 1, 12, 0, 0);
     const clocks = [base + 2_000, base, base + 3_000, base + 1_000];
-    const workers = clocks.map((clock) => startWorker(db!.url, "svc-multi", clock));
+    const workers = clocks.map((clock) => startWorker(db().url, "svc-multi", clock));
 
     try {
       for (const w of workers) expect(await nextLine(w)).toBe("ready");
@@ -67,7 +55,7 @@ describe.skipIf(!pgReady && !inCI)("activity tracker across processes [postgresq
       }
     }
 
-    expect(await db!.prisma.serviceClientActivity.findMany()).toEqual([
+    expect(await db().prisma.serviceClientActivity.findMany()).toEqual([
       { clientId: "svc-multi", firstSeenAt: new Date(base), lastSeenAt: new Date(base + 3_000) },
     ]);
   }, 60_000);

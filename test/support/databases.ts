@@ -202,3 +202,24 @@ export function describeEachDatabase(title: string, body: (db: () => TestDatabas
     });
   }
 }
+
+/**
+ * Defines `body` against a fresh PostgreSQL database, created before the suite and dropped
+ * after it; skipped with a message when PostgreSQL is unreachable, except in CI, where it fails.
+ */
+export function describePostgres(title: string, body: (db: () => PostgresDatabase) => void): void {
+  describe.skipIf(!pgReady && !inCI)(title, () => {
+    let database: PostgresDatabase | undefined;
+    beforeAll(async () => {
+      if (!pgReady) throw new Error(`PostgreSQL at ${pgWhere} is unreachable; CI needs it.`);
+      database = await createPostgresDatabase();
+    });
+    afterAll(async () => {
+      await database?.drop();
+    });
+    body(() => {
+      if (database === undefined) throw new Error("The test database was not created.");
+      return database;
+    });
+  });
+}
