@@ -210,7 +210,7 @@ export function resolveOptions(options: CognitoM2MOptions): ResolvedOptions {
   const poolRegion = USER_POOL_ID.exec(o.userPoolId)?.groups?.region ?? "";
   if (o.region !== undefined && o.region !== poolRegion) {
     throw new ConfigurationError(
-      `Invalid option "region": "${o.region}" does not match the user pool's region "${poolRegion}".`,
+      `Invalid option "region": "${o.region}" does not match the pool's region "${poolRegion}".`,
     );
   }
 

@@ -12,8 +12,8 @@ function isCanonicalSegment(segment: string): boolean {
 
 /**
  * Rejects, without any cryptography, a token that cannot be a Cognito access token: not three
- * canonical base64url segments, a header that is not a JSON object, an `alg` other than RS256, or no
- * `kid`. Returns `true` when the token is worth handing to the verifier.
+ * canonical base64url segments, a header that is not a JSON object, an `alg` other than
+ * RS256, or no `kid`. Returns `true` when the token is worth handing to the verifier.
  */
 export function looksLikeCognitoJwt(token: string): boolean {
   const firstDot = token.indexOf(".");
