@@ -18,7 +18,7 @@ export class LoopbackJwksFetcher implements Fetcher {
    */
   constructor(private readonly routes: ReadonlyMap<string, string>) {}
 
-  /** How many fetches reached for the local issuer, failed ones included. */
+  /** How many fetches reached for the local issuer, failed ones included (a retry is not one). */
   get attempts(): number {
     return this.#attempts;
   }
@@ -33,7 +33,7 @@ export class LoopbackJwksFetcher implements Fetcher {
 
     let response: Response;
     try {
-      response = await fetch(target, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      response = await fetchOnceMore(target);
     } catch (error) {
       throw new FetchError(uri, `local issuer unreachable (${describeNetworkError(error)})`);
     }
@@ -48,6 +48,19 @@ export class LoopbackJwksFetcher implements Fetcher {
     } catch (error) {
       throw new FetchError(uri, `response body failed (${describeNetworkError(error)})`);
     }
+  }
+}
+
+/**
+ * Fetches `target`, trying once more at once when the connection fails (a kept-alive socket
+ * the server has just closed), as aws-jwt-verify's own fetcher does. A timeout is not retried.
+ */
+async function fetchOnceMore(target: string): Promise<Response> {
+  try {
+    return await fetch(target, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  } catch (error) {
+    if (error instanceof Error && error.name === "TimeoutError") throw error;
+    return fetch(target, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   }
 }
 
