@@ -161,6 +161,12 @@ export function createCognitoM2M<const O extends CognitoM2MOptions>(options: O):
           { path, type, meta: meta as CognitoProcedureMeta | undefined },
           resolved.defaultScopeMatch,
         );
+        const current = ctx as Record<string, unknown>;
+        // the keys already hold the principal when the library built the context: skip
+        // tRPC's copy of the context, which is most of a middleware's cost
+        if (current[keys.principal] === principal && current[keys.auth] === principal) {
+          return next();
+        }
         return next({ ctx: { [keys.principal]: principal, [keys.auth]: principal } });
       } catch (error) {
         if (error instanceof CognitoM2MError) throw toTRPCError(error);
