@@ -9,6 +9,7 @@ import {
   type ServicePrincipalProxyUser,
 } from "../../src/index.js";
 import { createTestIssuer } from "../../src/testing/index.js";
+import type { PrismaClient, User } from "../generated/prisma/client.js";
 
 const issuer = createTestIssuer({ userPoolId: "ap-south-1_Types1" });
 
@@ -97,5 +98,20 @@ describe("context types (checked by tsc, exercised at run time)", () => {
       Account | ServicePrincipalProxyUser | AnonymousUser
     >();
     expect(m2m.contextKeys.user).toBe("user");
+  });
+});
+
+describe("user type of field mappings (checked by tsc)", () => {
+  it("is the row type of the mapped Prisma model", () => {
+    // Only the types matter here: the function is never called.
+    const build = (prisma: PrismaClient) =>
+      createCognitoM2M({
+        userPoolId: issuer.userPoolId,
+        prisma,
+        userMapping: { strategy: "clientIdField", field: "username" },
+      });
+    type Ctx = Awaited<ReturnType<ReturnType<typeof build>["createContext"]>>;
+    expectTypeOf<Ctx["user"]>().toEqualTypeOf<User | ServicePrincipalProxyUser | AnonymousUser>();
+    expect(typeof build).toBe("function");
   });
 });
