@@ -52,26 +52,42 @@ async function noAuthServer(): Promise<Server> {
   return createHTTPServer({ router });
 }
 
+/** The router of (d), (e), (f) and (y): `ping` behind a middleware that requires claims. */
+function claimsRouter() {
+  const t = initTRPC.context<{ claims: object | null }>().create();
+  const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+    if (ctx.claims === null) throw unauthorized();
+    return next({ ctx: { claims: ctx.claims } });
+  });
+  return t.router({ ping: protectedProcedure.query(() => PING_RESULT) });
+}
+
+/**
+ * A standalone server whose createContext reads the bearer token and turns it into claims
+ * with `verify`; a rejection becomes a 401.
+ */
+function verifyingServer(verify: (token: string) => Promise<object>): Server {
+  return createHTTPServer({
+    router: claimsRouter(),
+    async createContext({ req }) {
+      const token = bearerToken(req.headers.authorization);
+      if (token === null) return { claims: null };
+      try {
+        return { claims: await verify(token) };
+      } catch {
+        throw unauthorized();
+      }
+    },
+  });
+}
+
 /**
  * (y) Reference: the skeleton of (d) without any verification. An async createContext reads
  * the bearer token and a middleware requires one, so (y) shows what tRPC's context and
  * middleware machinery cost per request before any authentication library does its work.
  */
 async function skeletonServer(): Promise<Server> {
-  const t = initTRPC.context<{ claims: object | null }>().create();
-  const protectedProcedure = t.procedure.use(({ ctx, next }) => {
-    if (ctx.claims === null) throw unauthorized();
-    return next({ ctx: { claims: ctx.claims } });
-  });
-  const router = t.router({ ping: protectedProcedure.query(() => PING_RESULT) });
-
-  return createHTTPServer({
-    router,
-    async createContext({ req }) {
-      const token = bearerToken(req.headers.authorization);
-      return { claims: token === null ? null : { token } };
-    },
-  });
+  return verifyingServer((token) => Promise.resolve({ token }));
 }
 
 /** (b) and (c) This library, with or without its verified-token cache. */
@@ -102,68 +118,26 @@ async function awsJwtVerifyServer(config: ServerConfig): Promise<Server> {
     { jwksCache: loopbackJwksCache(config) },
   );
   await verifier.hydrate();
-
-  const t = initTRPC.context<{ claims: object | null }>().create();
-  const protectedProcedure = t.procedure.use(({ ctx, next }) => {
-    if (ctx.claims === null) throw unauthorized();
-    return next({ ctx: { claims: ctx.claims } });
-  });
-  const router = t.router({ ping: protectedProcedure.query(() => PING_RESULT) });
-
-  return createHTTPServer({
-    router,
-    async createContext({ req }) {
-      const token = bearerToken(req.headers.authorization);
-      if (token === null) return { claims: null };
-      try {
-        return { claims: await verifier.verify(token) };
-      } catch {
-        throw unauthorized();
-      }
-    },
-  });
+  return verifyingServer((token) => verifier.verify(token));
 }
 
 /** (e) jose: `jwtVerify` against a remote JWKS, checking issuer and `token_use` like Cognito. */
 async function joseServer(config: ServerConfig): Promise<Server> {
   const jwks = createRemoteJWKSet(new URL(config.jwksUri));
-
-  const t = initTRPC.context<{ claims: object | null }>().create();
-  const protectedProcedure = t.procedure.use(({ ctx, next }) => {
-    if (ctx.claims === null) throw unauthorized();
-    return next({ ctx: { claims: ctx.claims } });
-  });
-  const router = t.router({ ping: protectedProcedure.query(() => PING_RESULT) });
-
-  return createHTTPServer({
-    router,
-    async createContext({ req }) {
-      const token = bearerToken(req.headers.authorization);
-      if (token === null) return { claims: null };
-      try {
-        const { payload } = await jwtVerify(token, jwks, {
-          issuer: config.issuer,
-          algorithms: ["RS256"],
-          requiredClaims: ["exp", "client_id"],
-        });
-        if (payload.token_use !== "access") throw new Error("token_use is not access");
-        return { claims: payload };
-      } catch {
-        throw unauthorized();
-      }
-    },
+  return verifyingServer(async (token) => {
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: config.issuer,
+      algorithms: ["RS256"],
+      requiredClaims: ["exp", "client_id"],
+    });
+    if (payload.token_use !== "access") throw new Error("token_use is not access");
+    return payload;
   });
 }
 
 /** (f) Auth0's express-oauth2-jwt-bearer in front of tRPC's express adapter. */
 async function auth0ExpressServer(config: ServerConfig): Promise<Server> {
-  const t = initTRPC.context<{ claims: object | null }>().create();
-  const protectedProcedure = t.procedure.use(({ ctx, next }) => {
-    if (ctx.claims === null) throw unauthorized();
-    return next({ ctx: { claims: ctx.claims } });
-  });
-  const router = t.router({ ping: protectedProcedure.query(() => PING_RESULT) });
-
+  const router = claimsRouter();
   const app = express();
   app.use(auth(auth0Options(config)));
   app.use(
