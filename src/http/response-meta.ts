@@ -52,6 +52,8 @@ const INVALID_TOKEN_DESCRIPTIONS: Readonly<Record<string, string>> = {
  */
 export function createResponseMeta(realm: string): ResponseMetaFunction {
   return ({ errors }) => {
+    if (errors.length === 0) return {};
+
     const found = errors.map(findCognitoError).filter((e) => e !== undefined);
     const headers = new Headers();
 

@@ -36,7 +36,7 @@ function principal(exp?: number): ServicePrincipal {
 
 describe("m2m.responseMeta", () => {
   it("adds nothing, and never a status, without library errors", () => {
-    expect(metaFor([]).meta).toEqual({ headers: new Headers() });
+    expect(metaFor([]).meta).toEqual({});
     const other = metaFor([new TRPCError({ code: "NOT_FOUND" }), new Error("boom")]);
     expect(other.www).toBeNull();
     expect(other.meta.status).toBeUndefined();
